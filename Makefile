@@ -1,0 +1,60 @@
+# Fine-tuning pretrained models in PyTorch: the two commands are `make lab` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# nbgrader runs `alembic` by name: the venv's bin/ must come first on PATH.
+export PATH := $(abspath $(BIN)):$(PATH)
+STAMP := $(VENV)/.installed
+KERNEL := course-finetuning
+PYTEST_ARGS ?=
+
+.PHONY: setup lab test test-unit test-notebooks bench release autograde feedback browser-deps clean
+
+setup: $(STAMP)
+
+# Rebuild the venv only when the dependency list changes: quick and idempotent otherwise.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=23"
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (fine-tuning course)" >/dev/null
+	@touch $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+
+test: setup browser-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: setup
+	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
+test-notebooks: setup
+	$(BIN)/python -m pytest tests/test_notebooks.py $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python benchmarks/run.py
+
+release: setup
+	$(BIN)/python -m course_utils.grading release
+
+autograde: setup
+	$(BIN)/python -m course_utils.grading autograde
+
+feedback: setup
+	$(BIN)/python -m course_utils.grading feedback
+
+# Debian's headless Chromium for the browser test; never a browser download.
+browser-deps:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian chromium for the browser test..."; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else \
+	    echo "chromium is missing and cannot be installed here: the browser test will skip (it never skips in CI)."; \
+	  fi; \
+	fi
+
+clean:
+	rm -rf release submitted autograded feedback feedback_student gradebook.db grades.csv tests/artifacts
