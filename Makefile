@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 # nbgrader runs `alembic` by name: the venv's bin/ must come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 STAMP := $(VENV)/.installed
-KERNEL := course-finetuning
+# The notebooks use the `python3` kernel: inside the venv that is the venv's own Python
+# (ipykernel's built-in kernelspec), so JupyterLab started by `make lab` needs no extra kernel.
+NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 PYTEST_ARGS ?=
 
 .PHONY: setup lab test test-unit test-notebooks bench release autograde feedback browser-deps clean
@@ -16,22 +18,22 @@ setup: $(STAMP)
 # Rebuild the venv only when the dependency list changes: quick and idempotent otherwise.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=23"
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (fine-tuning course)" >/dev/null
 	@touch $(STAMP)
 
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(LAB_ARGS)
 
+# Everything: unit tests, quizzes, grading end to end, the browser test, then every lesson
+# executed by nbval (cells marked NBVAL_CHECK_OUTPUT are compared with their stored output).
 test: setup browser-deps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -p no:cacheprovider $(NBVAL) tests notebooks $(PYTEST_ARGS)
 
 test-unit: setup
 	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
 test-notebooks: setup
-	$(BIN)/python -m pytest tests/test_notebooks.py $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -p no:cacheprovider $(NBVAL) notebooks $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
