@@ -26,7 +26,7 @@ class QuestionView:
     def __init__(self, q, number: int, on_check):
         self.q, self.correct, self._on_check = q, None, on_check
         block = needs_option_block(q)
-        labels = [(k if block else f"{k}. {v}", k) for k, v in q.options.items()]
+        labels = [(k if block else f"{k}. {v.replace('`', '')}", k) for k, v in q.options.items()]
         if q.multi:
             self._boxes = [W.Checkbox(value=False, description=lab, indent=False)
                            for lab, _ in labels]
@@ -71,7 +71,8 @@ class QuestionView:
         if self.q.common_mistakes:
             items = "".join(f"<li>{_html.escape(m)}</li>" for m in self.q.common_mistakes)
             parts.append(f"<p>Common mistakes:</p><ul>{items}</ul>")
-        self.feedback.value = "".join(parts)
+        # ipywidgets' HTML inherits the inline widget height as line-height: reset it
+        self.feedback.value = "<div style='line-height:1.5'>" + "".join(parts) + "</div>"
         self._on_check()
 
 
