@@ -114,7 +114,7 @@ def plot_trainable_by_layer(model: nn.Module, title: str = "Trainable vs frozen,
     ax.invert_yaxis()
     ax.set_xscale("symlog")
     ax.set_xlabel("parameters (elements)")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_title(title)
     fig.tight_layout()
     return fig

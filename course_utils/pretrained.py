@@ -99,6 +99,15 @@ def cache_info(arch: str = "resnet18") -> dict | None:
         return None
 
 
+# Files already verified in this process, keyed by (path, size, mtime): hashing once is enough.
+_VERIFIED: set[tuple[str, int, int]] = set()
+
+
+def _file_key(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return (str(path), st.st_size, st.st_mtime_ns)
+
+
 def _problem_with_cache(arch: str) -> str | None:
     """Why the cached file cannot be used (missing, corrupt, built by another recipe), or None."""
     weights_path, meta_path = _paths(arch)
@@ -110,8 +119,12 @@ def _problem_with_cache(arch: str) -> str | None:
     recipe = RECIPES[arch]
     if meta.get("recipe_version") != RECIPE_VERSION or meta.get("recipe") != recipe.__dict__:
         return "it was built by another recipe"
+    key = _file_key(weights_path)
+    if key in _VERIFIED:
+        return None
     if _sha256(weights_path) != meta.get("sha256"):
         return "its SHA-256 does not match the metadata (the file is corrupt or was changed)"
+    _VERIFIED.add(key)
     return None
 
 
