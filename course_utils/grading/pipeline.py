@@ -296,7 +296,9 @@ def instructor_only_strings(source_nb: str | Path, min_len: int = 6) -> dict[str
     """Lines inside the solution and hidden-test regions of a source notebook.
 
     Returns ``{"solution": {...}, "hidden": {...}}``: stripped lines of at least ``min_len``
-    characters that do not occur anywhere else in the notebook (outside those regions).
+    characters that do not occur anywhere else in the notebook (outside those regions), not
+    even inside a longer line: text the lesson shows on purpose (e.g. ``bn_model.train()`` quoted
+    in a markdown cell) is no secret.
     """
     nb = nbformat.read(str(source_nb), as_version=4)
     inside = {"solution": set(), "hidden": set()}
@@ -320,7 +322,8 @@ def instructor_only_strings(source_nb: str | Path, min_len: int = 6) -> dict[str
                 inside[region].add(s)
             else:
                 outside.add(s)
-    return {k: {s for s in v if len(s) >= min_len and s not in outside}
+    shown = "\n".join(outside)
+    return {k: {s for s in v if len(s) >= min_len and s not in shown}
             for k, v in inside.items()}
 
 
