@@ -19,6 +19,7 @@ MARK = "# NBVAL_CHECK_OUTPUT"
 
 
 def strip(nb) -> None:
+    nb.metadata.pop("widgets", None)  # saved widget state: volatile, and large
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue

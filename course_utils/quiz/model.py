@@ -75,7 +75,9 @@ class Lesson:
 
     @property
     def title(self) -> str:
-        return self.name[3:].replace("_", " ").capitalize()
+        special = {"01_why_fine_tune": "Why fine-tune",
+                   "05_two_phase_and_gradual": "Two phases and gradual unfreezing"}
+        return special.get(self.name, self.name[3:].replace("_", " ").capitalize())
 
     @property
     def practice(self) -> tuple:
