@@ -8,7 +8,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 STAMP := $(VENV)/.installed
 # The notebooks use the `python3` kernel: inside the venv that is the venv's own Python
 # (ipykernel's built-in kernelspec), so JupyterLab started by `make lab` needs no extra kernel.
-NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
+NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=600 --nbval-sanitize-with tests/nbval_sanitize.cfg
 PYTEST_ARGS ?=
 
 .PHONY: setup lab test test-unit test-notebooks bench release autograde feedback browser-deps clean

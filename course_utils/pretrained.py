@@ -145,8 +145,9 @@ def build_pretrained(arch: str = "resnet18", progress: bool = True) -> dict:
     device = training.get_device()
     model.to(device)
     # OneCycleLR steps per batch: a small loop of our own rather than fit's per-epoch scheduler
+    # a text bar on stdout: it reads the same in JupyterLab, a terminal and a stored output
     bar = training._progress(recipe.epochs * len(train_loader),
-                             f"pretraining {arch} on MNIST 0-4", progress)
+                             f"pretraining {arch} on MNIST 0-4", progress, text=True)
     loss_fn = nn.CrossEntropyLoss()
     for _ in range(recipe.epochs):
         model.train()

@@ -35,11 +35,15 @@ def seed_everything(seed: int = 0) -> None:
         torch.cuda.manual_seed_all(seed)
 
 
-def _progress(total: int, desc: str, enabled: bool):
-    """A tqdm bar (a widget in Jupyter, text on stdout elsewhere), or None when disabled."""
+def _progress(total: int, desc: str, enabled: bool, text: bool = False):
+    """A tqdm bar (a widget in Jupyter, text on stdout elsewhere; always text with ``text``),
+    or None when disabled."""
     if not enabled or os.environ.get("TQDM_DISABLE") or os.environ.get("NBGRADER_EXECUTION"):
         return None
-    from tqdm.auto import tqdm
+    if text:
+        from tqdm import tqdm
+    else:
+        from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, leave=False, file=sys.stdout)
 

@@ -75,3 +75,20 @@ def test_open_questions_are_manually_graded(lesson):
               and c.metadata.get("nbgrader", {}).get("grade")
               and c.metadata["nbgrader"].get("solution")]
     assert manual and all(c.metadata["nbgrader"]["points"] > 0 for c in manual)
+
+
+
+def test_nbval_sanitizer_removes_the_backbone_build_messages():
+    """On a fresh machine the first load_pretrained() prints a build message and a text
+    progress bar; nbval must ignore them in checked cells (see tests/nbval_sanitize.cfg)."""
+    from nbval.plugin import get_sanitize_patterns
+
+    patterns = get_sanitize_patterns((ROOT / "tests" / "nbval_sanitize.cfg").read_text())
+    assert patterns, "nbval parses no pattern: keep the space after 'replace:'"
+    out = ("Building the course's pretrained resnet18 (once; it is cached in /tmp/c).\n"
+           "\rpretraining resnet18 on MNIST 0-4:  50%|#  | 48/96\r   \r"
+           "Built resnet18 in 14.6 s: 97.6% accuracy on the source task's test images.\n"
+           "trainable parameters: 0\n")
+    for regex, replace in patterns:
+        out = re.sub(regex, replace, out)
+    assert out == "trainable parameters: 0\n"

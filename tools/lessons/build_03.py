@@ -247,8 +247,11 @@ the last layer of `model.classifier`, after a Dropout. With the course's MobileN
 """)
 
 nb.code("""
+mnet_demo = load_pretrained("mobilenet_v2").to(device)  # built once (about a minute), then cached
+""")
+
+nb.code("""
 # NBVAL_CHECK_OUTPUT
-mnet_demo = load_pretrained("mobilenet_v2").to(device)
 for param in mnet_demo.parameters():
     param.requires_grad = False
 mnet_demo.classifier[-1] = nn.Linear(mnet_demo.classifier[-1].in_features, 5).to(device)
