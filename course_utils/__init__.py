@@ -10,6 +10,7 @@ Modules (each does one job):
     batchnorm     keep BatchNorm statistics fixed while the model is in train() mode
     training      fit (with a progress bar), evaluate, extract_features, device, seeds
     plots         learning curves, comparisons, trainable-parameter charts
+    experiments   the strategies end to end, for comparisons and benchmarks
     inspection    which parameters train, which optimizer group holds what
     exercises     checked exercises: check(), hint(), solution(), grade()
     quiz          multiple-choice quizzes and flashcards from quizzes/*.yaml
