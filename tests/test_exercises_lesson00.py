@@ -12,6 +12,7 @@ from torchvision import models
 
 from course_utils import data
 from course_utils.exercises import lesson00 as ex
+from exercise_checks import printed_right as right, printed_verdict as verdict, printed_wrong as wrong
 
 
 @pytest.fixture(scope="module")
@@ -28,28 +29,6 @@ def source():
 def model():
     torch.manual_seed(0)
     return models.resnet18(weights=None, num_classes=5)
-
-
-def verdict(q, capsys, *args):
-    """(check()'s bool, printed text); check must never raise."""
-    ok = q.check(*args)
-    return ok, capsys.readouterr().out
-
-
-def wrong(q, capsys, *args) -> str:
-    ok, out = verdict(q, capsys, *args)
-    assert ok is False, out
-    with pytest.raises(AssertionError):
-        q.grade(*args)
-    capsys.readouterr()
-    return out
-
-
-def right(q, capsys, *args) -> None:
-    ok, out = verdict(q, capsys, *args)
-    assert ok is True, out
-    q.grade(*args)
-    assert "correct" in capsys.readouterr().out
 
 
 # ---- q1 -----------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from torchvision import models
 
 from course_utils import freezing, heads
 from course_utils.exercises import lesson01 as ex
+from exercise_checks import printed_right as right, printed_verdict as verdict, printed_wrong as wrong
 
 
 def _resnet(seed: int, num_classes: int = 5) -> nn.Module:
@@ -35,27 +36,6 @@ def pretrained_model(reference):
     m = _resnet(0)
     m.load_state_dict(reference)
     return m
-
-
-def verdict(q, capsys, *args):
-    ok = q.check(*args)
-    return ok, capsys.readouterr().out
-
-
-def wrong(q, capsys, *args) -> str:
-    ok, out = verdict(q, capsys, *args)
-    assert ok is False, out
-    with pytest.raises(AssertionError):
-        q.grade(*args)
-    capsys.readouterr()
-    return out
-
-
-def right(q, capsys, *args) -> None:
-    ok, out = verdict(q, capsys, *args)
-    assert ok is True, out
-    q.grade(*args)
-    assert "correct" in capsys.readouterr().out
 
 
 # ---- q1: the from-scratch baseline --------------------------------------------------------------

@@ -6,21 +6,7 @@ from torch import nn
 
 from course_utils import batchnorm, freezing
 from course_utils.exercises import lesson02 as ex
-
-
-def _run(exercise, *args):
-    return exercise._run(args, {})
-
-
-def _wrong(exercise, *args) -> str:
-    kind, message = _run(exercise, *args)
-    assert kind == "wrong", message
-    return message
-
-
-def _passes(exercise, *args) -> None:
-    exercise.grade(*args)
-    assert exercise.check(*args) is True
+from exercise_checks import passes as _passes, verdict as _run, wrong as _wrong
 
 
 @pytest.fixture

@@ -6,17 +6,7 @@ from torch import nn
 
 from course_utils import freezing
 from course_utils.exercises import lesson05 as ex
-
-
-def _verdict(exercise, *args):
-    kind, message = exercise._run(args, {})
-    return kind, message
-
-
-def _wrong(exercise, *args) -> str:
-    kind, message = _verdict(exercise, *args)
-    assert kind == "wrong", message
-    return message
+from exercise_checks import verdict as _verdict, wrong as _wrong
 
 
 @pytest.fixture

@@ -143,6 +143,10 @@ class Exercise:
         return "correct", note or "well done."
 
     # ---- the student's side -------------------------------------------------------------------
+    def verdict(self, *args: Any, **kwargs: Any) -> tuple[str, str]:
+        """``(kind, message)`` without printing: kind is correct, wrong or todo (for tests)."""
+        return self._run(args, kwargs)
+
     def check(self, *args: Any, **kwargs: Any) -> bool:
         """Say whether the answer is right; on a wrong one, say what is wrong. Returns a bool."""
         kind, message = self._run(args, kwargs)
